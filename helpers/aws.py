@@ -11,7 +11,16 @@ from urllib.parse import urlsplit
 import boto3
 from botocore.config import Config
 
-from helpers.config import ConfigError, Settings
+from helpers.config import NAMES, ConfigError, Settings
+
+def lab_tags(owner: str | None = None) -> list[dict[str, str]]:
+    """The tags every lab resource carries: cleanup finds and proves by them."""
+    import getpass
+    import os
+
+    owner = owner or os.environ.get("LAB_OWNER") or getpass.getuser()
+    return [{"Key": NAMES.tag_key, "Value": NAMES.tag_value}, {"Key": "owner", "Value": owner}]
+
 
 FAST = Config(connect_timeout=3, read_timeout=10, retries={"max_attempts": 2})
 
