@@ -22,6 +22,9 @@ FIXES = {
                     "in the URL, or valkey-cli --tls",
     "tls_unexpected": "the server does not speak TLS: use redis:// (no --tls), or enable "
                       "in-transit encryption on the cache",
+    "tls_cert": "the server's TLS certificate is not trusted: for a self-signed lab server pass "
+                "its CA (?ssl_ca_certs=ca.pem, valkey-cli --cacert ca.pem); ElastiCache's certificate "
+                "is trusted by the system store",
     "auth_required": "the server requires AUTH: put the token in the URL "
                      "(rediss://:TOKEN@host:6379 or rediss://USER:PASS@host:6379)",
     "auth_wrong": "AUTH failed: wrong password or user. Check the AUTH token or the RBAC user",
@@ -60,6 +63,8 @@ def classify(exc: BaseException) -> str | None:
         return "db_unknown"
     if "(1146" in text or ("table" in text and "doesn't exist" in text):
         return "db_table"
+    if "certificate verify failed" in text:
+        return "tls_cert"
     if "wrong version number" in text or "record layer failure" in text or "packet length too long" in text \
             or any(issubclass(k, ssl.SSLError) for k in kinds):
         return "tls_unexpected"

@@ -35,9 +35,13 @@ esac
 if [ "$sudo_cmd" = NOSUDO ]; then
   if [ "$cmd" = apt-get ]; then
     pkgs=""; [ $need_cache = 1 ] && pkgs="valkey-server valkey-tools"; [ $need_db = 1 ] && pkgs="$pkgs mariadb-server"
-    [ "$codename" = bookworm ] && echo "servers: needs root. Enable bookworm-backports, then run:" >&2 \
-      && echo "  sudo apt-get install -y -t bookworm-backports $pkgs" >&2 \
-      || echo "servers: needs root. Run: sudo apt-get install -y $pkgs" >&2
+    if [ "$codename" = bookworm ]; then
+      echo "servers: needs root. Run (Valkey 8 comes from bookworm-backports):" >&2
+      echo "  echo 'deb http://deb.debian.org/debian bookworm-backports main' | sudo tee /etc/apt/sources.list.d/bookworm-backports.list" >&2
+      echo "  sudo apt-get update && sudo apt-get install -y -t bookworm-backports $pkgs" >&2
+    else
+      echo "servers: needs root. Run: sudo apt-get update && sudo apt-get install -y $pkgs" >&2
+    fi
   else
     echo "servers: needs root. Run: sudo $cmd" >&2
   fi
