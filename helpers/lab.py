@@ -224,6 +224,55 @@ class CacheService(Service):
         return next((w[2:] for w in out.split() if w.startswith("v=")), "?")
 
 
+class TlsCacheService(CacheService):
+    """The hardened variant of notebook 02, runnable locally: TLS on a self-signed
+    certificate plus a password, like ElastiCache with in-transit encryption and an AUTH token."""
+
+    name = "cache-tls"
+
+    @property
+    def tls_dir(self) -> Path:
+        return self.paths.root / "tls"
+
+    def prepare(self) -> None:
+        cert = self.tls_dir / "cert.pem"
+        if cert.exists():
+            return
+        self.tls_dir.mkdir(exist_ok=True)
+        openssl = find_binary("openssl")
+        if not openssl:
+            raise LabError("no openssl found: install the package openssl")
+        out = subprocess.run(
+            [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "365",
+             "-keyout", str(self.tls_dir / "key.pem"), "-out", str(cert),
+             "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
+            capture_output=True, text=True, timeout=60)
+        if out.returncode:
+            raise LabError(f"openssl could not make the lab's certificate: {out.stderr.strip()[-300:]}")
+        (self.tls_dir / "key.pem").chmod(0o600)
+
+    def password(self) -> str:
+        path = self.tls_dir / "auth-token"
+        if not path.exists():
+            self.tls_dir.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(24))
+            path.chmod(0o600)
+        return path.read_text().strip()
+
+    def command(self, port: int) -> list[str]:
+        data = self.paths.root / "cache-tls"
+        data.mkdir(exist_ok=True)
+        cert = str(self.tls_dir / "cert.pem")
+        return [self.server, "--bind", "127.0.0.1", "--port", "0", "--tls-port", str(port),
+                "--tls-cert-file", cert, "--tls-key-file", str(self.tls_dir / "key.pem"),
+                "--tls-ca-cert-file", cert, "--tls-auth-clients", "no",
+                "--requirepass", self.password(), "--dir", str(data), "--save", "", "--appendonly", "no",
+                "--daemonize", "no", "--set-proc-title", "no", "--maxmemory-policy", "volatile-lru"]
+
+    def ready(self, port: int) -> bool:
+        return port_open(port)
+
+
 class DatabaseService(Service):
     name, label = "db", "mariadb"
 
@@ -308,7 +357,7 @@ class EmulatorService(Service):
 class Lab:
     """The three services plus lab.env. All methods are safe to call again (idempotent)."""
 
-    SERVICES = (CacheService, DatabaseService, EmulatorService)
+    SERVICES = (CacheService, TlsCacheService, DatabaseService, EmulatorService)
 
     def __init__(self, root: Path | None = None):
         self.paths = Paths(Path(root) if root else lab_dir())
@@ -336,6 +385,9 @@ class Lab:
         return {
             "LAB_MODE": "local",
             "REDIS_URL": f"redis://127.0.0.1:{ports['cache']}/0",
+            # The hardened cache (TLS + AUTH token); the password lives only here and in tls/.
+            "REDIS_TLS_URL": f"rediss://:{TlsCacheService(self.paths).password()}@127.0.0.1:{ports['cache-tls']}/0",
+            "REDIS_TLS_CA": str(self.paths.root / "tls" / "cert.pem"),
             "DB_HOST": "127.0.0.1",
             "DB_PORT": str(ports["db"]),
             "DB_USER": DB_USER,
@@ -368,19 +420,19 @@ class Lab:
             for svc in services:
                 port = ports[svc.name]
                 if svc.state(port) == "running":
-                    echo(f"{svc.name:<6} already running  127.0.0.1:{port}")
+                    echo(f"{svc.name:<9} already running  127.0.0.1:{port}")
                     continue
                 t0 = time.monotonic()
                 pid = svc.start(port)
                 svc.after_start(port, env)
-                echo(f"{svc.name:<6} started ({svc.label}) 127.0.0.1:{port} pid {pid} "
+                echo(f"{svc.name:<9} started ({svc.label}) 127.0.0.1:{port} pid {pid} "
                      f"in {time.monotonic() - t0:.1f} s")
             return env
 
     def down(self, echo=print) -> None:
         with self._locked():
             for svc in reversed(self.services()):
-                echo(f"{svc.name:<6} {'stopped' if svc.stop() else 'was not running'}")
+                echo(f"{svc.name:<9} {'stopped' if svc.stop() else 'was not running'}")
 
     def status(self) -> list[tuple[str, str, int | None, int | None]]:
         ports = self.ports()
@@ -416,7 +468,7 @@ def main(argv: list[str] | None = None) -> int:
             rows = lab.status()
             for name, state, port, pid in rows:
                 where = f"127.0.0.1:{port}" if port else "-"
-                print(f"{name:<6} {state:<15} {where:<17} pid {pid or '-'}")
+                print(f"{name:<9} {state:<15} {where:<17} pid {pid or '-'}")
             return 0 if all(r[1] == "running" for r in rows) else 3
         elif args.command == "env":
             if not lab.paths.env_file.exists():

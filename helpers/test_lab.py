@@ -24,15 +24,15 @@ def states(lab):
 
 
 def test_up_starts_every_service_on_loopback_away_from_system_ports(lab):
-    assert states(lab) == {"cache": "running", "db": "running", "aws": "running"}
+    assert states(lab) == {"cache": "running", "cache-tls": "running", "db": "running", "aws": "running"}
     ports = lab.ports()
-    assert set(ports) == {"cache", "db", "aws"}
+    assert set(ports) == {"cache", "cache-tls", "db", "aws"}
     assert not {6379, 3306} & set(ports.values())
 
 
 def test_lab_env_has_the_tutorial_names_and_a_generated_user(lab):
     env = read_env_file(lab.paths.env_file)
-    for var in ("REDIS_URL", "DB_HOST", "DB_PORT", "DB_USER", "DB_PASS", "DB_NAME", "AWS_ENDPOINT_URL"):
+    for var in ("REDIS_URL", "REDIS_TLS_URL", "REDIS_TLS_CA", "DB_HOST", "DB_PORT", "DB_USER", "DB_PASS", "DB_NAME", "AWS_ENDPOINT_URL"):
         assert env[var]
     assert env["DB_USER"] != "root" and len(env["DB_PASS"]) >= 16
     assert env["AWS_DEFAULT_REGION"] == "ap-south-1" and env["DB_NAME"] == "tutorial"
@@ -71,7 +71,7 @@ def test_stale_pid_of_a_foreign_process_is_never_killed(lab):
     """A pid file pointing at someone else's process (pid reuse) is stale, not ours to stop."""
     stranger = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
     try:
-        svc = lab.services()[2]
+        svc = lab.services()[-1]
         real = svc.pid()
         svc.paths.pid_file(svc.name).write_text(f"{stranger.pid}\n")
         assert svc.owned_pid() is None
@@ -105,3 +105,15 @@ def test_cli_status_exit_code(tmp_path):
     env = {**os.environ, "LAB_DIR": str(tmp_path)}
     out = subprocess.run([sys.executable, "-m", "helpers.lab", "status"], capture_output=True, text=True, env=env)
     assert out.returncode == 3 and "stopped" in out.stdout
+
+
+def test_hardened_cache_needs_tls_and_the_token(lab):
+    import redis
+
+    env = read_env_file(lab.paths.env_file)
+    assert env["REDIS_TLS_URL"].startswith("rediss://:")
+    assert redis.Redis.from_url(env["REDIS_TLS_URL"], ssl_ca_certs=env["REDIS_TLS_CA"]).ping()
+    no_token = "rediss://" + env["REDIS_TLS_URL"].split("@", 1)[1]
+    with pytest.raises(redis.AuthenticationError):
+        redis.Redis.from_url(no_token, ssl_ca_certs=env["REDIS_TLS_CA"]).ping()
+    assert (lab.paths.root / "tls" / "key.pem").stat().st_mode & 0o777 == 0o600
