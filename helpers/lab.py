@@ -263,10 +263,14 @@ class TlsCacheService(CacheService):
         data = self.paths.root / "cache-tls"
         data.mkdir(exist_ok=True)
         cert = str(self.tls_dir / "cert.pem")
-        return [self.server, "--bind", "127.0.0.1", "--port", "0", "--tls-port", str(port),
+        # The token goes in a 0600 config file, not on the command line where `ps` shows it.
+        conf = self.tls_dir / "valkey.conf"
+        conf.write_text(f"requirepass {self.password()}\n")
+        conf.chmod(0o600)
+        return [self.server, str(conf), "--bind", "127.0.0.1", "--port", "0", "--tls-port", str(port),
                 "--tls-cert-file", cert, "--tls-key-file", str(self.tls_dir / "key.pem"),
                 "--tls-ca-cert-file", cert, "--tls-auth-clients", "no",
-                "--requirepass", self.password(), "--dir", str(data), "--save", "", "--appendonly", "no",
+                "--dir", str(data), "--save", "", "--appendonly", "no",
                 "--daemonize", "no", "--set-proc-title", "no", "--maxmemory-policy", "volatile-lru"]
 
     def ready(self, port: int) -> bool:

@@ -117,3 +117,6 @@ def test_hardened_cache_needs_tls_and_the_token(lab):
     with pytest.raises(redis.AuthenticationError):
         redis.Redis.from_url(no_token, ssl_ca_certs=env["REDIS_TLS_CA"]).ping()
     assert (lab.paths.root / "tls" / "key.pem").stat().st_mode & 0o777 == 0o600
+    token = env["REDIS_TLS_URL"].split(":", 2)[2].split("@")[0]
+    pid = next(pid for name, _, _, pid in lab.status() if name == "cache-tls")
+    assert token not in process_cmdline(pid)  # not visible to `ps`
