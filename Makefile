@@ -8,7 +8,7 @@ JUPYTER_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 PYTEST := $(BIN)/python -m pytest
 NBVAL  := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval-sanitize.cfg --nbval-cell-timeout=300
 
-.PHONY: lab test test-browser up down status clean refresh servers venv
+.PHONY: lab test test-browser up down status clean refresh servers venv bench
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -53,6 +53,11 @@ refresh: up
 	@for nb in $(NOTEBOOKS); do echo "refresh $$nb"; \
 	  $(BIN)/jupyter nbconvert --to notebook --execute --inplace \
 	    --ExecutePreprocessor.timeout=600 --ExecutePreprocessor.kernel_name=python3 $$nb || exit 1; done
+
+# Notebook 08's measurements as a script (about a minute): writes .lab/bench.json (the lab folder)
+# with hit_overhead_ratio, pipeline_speedup, expensive_query_speedup, the raw numbers and the machine.
+bench: up
+	@$(BIN)/python -m helpers.bench
 
 clean: down
 	rm -rf .lab $(VENV) *.egg-info
