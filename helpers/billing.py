@@ -58,6 +58,10 @@ def confirm_billable(settings: Settings, name: str, resources: dict[str, str], s
     if name in confirmed:
         print(f"LAB_CONFIRM names {name}: creating it.")
         return
-    answer = ask(f"This creates billable resources. Type {name} to create them (anything else cancels): ")
+    try:
+        answer = ask(f"This creates billable resources. Type {name} to create them (anything else cancels): ")
+    except (EOFError, OSError, RuntimeError):  # no way to ask: a headless run, or a frontend without input
+        raise NotConfirmed(f"not confirmed: nothing was created. Nobody can be asked here: "
+                           f"set LAB_CONFIRM={name} to confirm, or run this cell in JupyterLab and type {name}.") from None
     if answer.strip() != name:
         raise NotConfirmed(f"not confirmed: nothing was created. Re-run this cell and type {name} to go ahead.")

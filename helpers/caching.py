@@ -10,10 +10,20 @@ Choices that the notebooks explain, and the later notebooks and tests rely on:
   instead; a CacheUnavailableWarning is issued once per outage and `stats.cache_errors` counts
   every failed call. For `retry_after` seconds after a failure the cache is not asked again (so a
   dead endpoint does not cost a timeout per call); then it is, and repopulates on the next misses.
+- NO STALE DATA AFTER AN OUTAGE: a key whose write or delete failed may still hold an old value
+  when the cache comes back with its data (a failover, a reboot that kept a snapshot). Such keys
+  are deleted first, before the cache is trusted again.
+- A cache that answers but cannot be used as configured (a cluster-mode endpoint with a plain
+  client: MOVED; a read replica: READONLY; an RBAC user without the right: NOPERM) raises
+  CacheMisconfigured, which names the fix. A full cache (OOM) only skips the write, with a warning.
 - A database failure raises DatabaseUnavailable (it names the fix); cached hits never touch the
-  database, so they are still served.
-- Data under a key that this code did not write (not JSON, wrong type, other fields) is a miss
-  and is overwritten.
+  database, so they are still served. A missing table raises MissingTable, which names the fix.
+- Data under a key that this code did not write (not JSON, not UTF-8, wrong type, other fields)
+  is a miss and is overwritten.
+- SIZE LIMITS: a result (pattern 1) or row (pattern 2) whose JSON is over `max_bytes` (1 MB by
+  default; ElastiCache works best with values well under that) is returned but not cached, with
+  a warning and `stats.not_cached`. Keys are bounded: query keys are hashed, and a key over
+  MAX_KEY_BYTES is refused before anything is asked.
 - A hit and a miss return equal values of the same types: a miss returns what the cache will
   return, because it is decoded from the very text it stores.
 - Only parameterised SQL: values travel as `%s` parameters, never inside the SQL text.
@@ -28,6 +38,7 @@ import datetime
 import decimal
 import hashlib
 import json
+import numbers
 import re
 import sys
 import time
@@ -37,20 +48,39 @@ from dataclasses import dataclass
 import pymysql
 import redis
 
-from helpers.errors import LabConnectionError
+from helpers.errors import FIXES, LabConnectionError, classify, explain
 
 CACHE_DOWN = (redis.ConnectionError, redis.TimeoutError)
+# Replies that mean "this client cannot use this endpoint as configured", not "a miss".
+# (redis-py gives each its own class, and drops the MOVED/READONLY/... prefix from the text.)
+MISCONFIGURED = (redis.exceptions.AskError, redis.exceptions.ClusterDownError,  # AskError: MOVED too
+                 redis.exceptions.ClusterCrossSlotError, redis.exceptions.ReadOnlyError,
+                 redis.exceptions.NoPermissionError)
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 MISSING_FIELD = "__missing__"  # the only field of a negative-cache hash: "this id has no row"
 KEY_MEMO_SIZE = 1024
+MAX_KEY_BYTES = 1024     # Valkey allows 512 MB, but a key this long is a bug: hash it (query_key)
+MAX_VALUE_BYTES = 1_000_000
 
 
 class CacheUnavailableWarning(RuntimeWarning):
-    """The cache did not answer; the database served the request instead."""
+    """The cache did not answer (or refused a write); the database served the request instead."""
+
+
+class NotCachedWarning(RuntimeWarning):
+    """A value was over max_bytes: returned, but not stored."""
 
 
 class DatabaseUnavailable(LabConnectionError):
     """The database did not answer (after one reconnect); the message names the fix."""
+
+
+class CacheMisconfigured(LabConnectionError):
+    """The cache answered, but this client cannot use it as configured; the message names the fix."""
+
+
+class MissingTable(pymysql.err.ProgrammingError):
+    """MySQL error 1146 with the fix added (load the seed); still a ProgrammingError."""
 
 
 @dataclass
@@ -127,6 +157,19 @@ def _caller_stacklevel() -> int:
     return level
 
 
+def _refuse_misconfigured(exc: redis.ResponseError) -> None:
+    """Raise CacheMisconfigured for replies no retry or fallback can fix (MOVED, READONLY, ...)."""
+    if isinstance(exc, MISCONFIGURED):
+        raise CacheMisconfigured("the cache answered, but not as this client expects", exc) from exc
+
+
+def _check_key(key: str) -> str:
+    if len(key.encode()) > MAX_KEY_BYTES:
+        raise ValueError(f"a cache key of {len(key.encode())} bytes is over MAX_KEY_BYTES={MAX_KEY_BYTES}: "
+                         "hash long keys (see query_key)")
+    return key
+
+
 def _require_str_replies(cache) -> None:
     try:
         decodes = cache.get_encoder().decode_responses
@@ -140,17 +183,30 @@ def _require_str_replies(cache) -> None:
 class _CacheAside:
     """What both patterns share: fail-open bookkeeping and database access with one reconnect."""
 
-    def __init__(self, cache, db, *, ttl: int, stats: CacheStats | None, retry_after: float):
+    def __init__(self, cache, db, *, ttl: int, stats: CacheStats | None, retry_after: float, max_bytes: int):
         _require_str_replies(cache)
         self.cache, self.db, self.ttl = cache, db, ttl
         self.stats = stats if stats is not None else CacheStats()
-        self.retry_after = retry_after
+        self.retry_after, self.max_bytes = retry_after, max_bytes
         self._down = False       # True from a failed cache call until one succeeds
         self._retry_at = 0.0     # monotonic time after which the cache is asked again
+        self._unsure: set[str] = set()  # keys whose write or delete failed: maybe stale
+        self._warned: set[str] = set()  # refused-write kinds already warned about
 
     # -- the cache
     def _cache_usable(self) -> bool:
-        return not self._down or time.monotonic() >= self._retry_at
+        """Whether to ask the cache now. After an outage, first delete the keys it may hold
+        stale copies of (their write or delete failed while it was away)."""
+        if self._down and time.monotonic() < self._retry_at:
+            return False
+        if self._unsure:
+            try:
+                self.cache.delete(*self._unsure)
+            except CACHE_DOWN as exc:
+                self._cache_failed(exc)
+                return False
+            self._unsure.clear()
+        return True
 
     def _cache_failed(self, exc: Exception) -> None:
         self.stats.cache_errors += 1
@@ -161,16 +217,41 @@ class _CacheAside:
                           "database until it answers again", CacheUnavailableWarning,
                           stacklevel=_caller_stacklevel())
 
-    def _cache_write(self, write) -> bool:
-        """Run a cache write (a callable); a failure is counted and swallowed (fail open)."""
+    def _cache_write(self, key: str, write) -> bool:
+        """Run a cache write of `key` (a callable); a failure is counted and swallowed (fail open),
+        and the key is remembered as maybe stale."""
         if not self._cache_usable():
+            self._unsure.add(key)
             return False
         try:
             write()
         except CACHE_DOWN as exc:
             self._cache_failed(exc)
+            self._unsure.add(key)
+            return False
+        except redis.ResponseError as exc:
+            _refuse_misconfigured(exc)
+            self._write_refused(exc)  # e.g. OOM: the cache is full; the old value, if any, expires
             return False
         self._down = False
+        return True
+
+    def _write_refused(self, exc: redis.ResponseError) -> None:
+        self.stats.cache_errors += 1
+        kind = classify(exc) or type(exc).__name__
+        if kind not in self._warned:
+            self._warned.add(kind)
+            warnings.warn(f"not cached: the cache refused the write ({exc}): {explain(exc)}",
+                          CacheUnavailableWarning, stacklevel=_caller_stacklevel())
+
+    def _too_big(self, key: str, size: int) -> bool:
+        """True (with a warning) if a value of `size` bytes is over max_bytes: it is not stored."""
+        if size <= self.max_bytes:
+            return False
+        self.stats.not_cached += 1
+        warnings.warn(f"not cached: {key} would hold {size} bytes, over max_bytes={self.max_bytes}; "
+                      "the database's answer is returned as is (select fewer rows or columns, "
+                      "or raise max_bytes)", NotCachedWarning, stacklevel=_caller_stacklevel())
         return True
 
     # -- the database
@@ -191,7 +272,11 @@ class _CacheAside:
                 if not _connection_lost(exc):
                     raise  # an SQL mistake, not an outage: MySQL's own message says what
                 if attempt == 2:
-                    raise DatabaseUnavailable("the database did not answer", exc) from exc
+                    raise DatabaseUnavailable("the database did not answer", exc, service="db") from exc
+            except pymysql.err.ProgrammingError as exc:
+                if exc.args and exc.args[0] == 1146:
+                    raise MissingTable(1146, f"{exc.args[1]}: {FIXES['db_table']}") from exc
+                raise
 
 
 class QueryCache(_CacheAside):
@@ -203,9 +288,10 @@ class QueryCache(_CacheAside):
     """
 
     def __init__(self, cache, db, *, ttl: int = 60, prefix: str = "query", stats: CacheStats | None = None,
-                 retry_after: float = 1.0, max_bytes: int = 1_000_000):
-        super().__init__(cache, db, ttl=ttl, stats=stats, retry_after=retry_after)
-        self.prefix, self.max_bytes = prefix, max_bytes
+                 retry_after: float = 1.0, max_bytes: int = MAX_VALUE_BYTES):
+        super().__init__(cache, db, ttl=ttl, stats=stats, retry_after=retry_after, max_bytes=max_bytes)
+        _check_key(prefix)
+        self.prefix = prefix
         self._keys: dict = {}
 
     def key(self, sql: str, params=()) -> str:
@@ -233,8 +319,10 @@ class QueryCache(_CacheAside):
                 raw = self.cache.get(key)
             except CACHE_DOWN as exc:
                 self._cache_failed(exc)
-            except redis.ResponseError:
-                pass  # another type under this key (WRONGTYPE): a miss, overwritten below
+            except redis.ResponseError as exc:
+                _refuse_misconfigured(exc)  # else another type under this key (WRONGTYPE): a miss
+            except UnicodeDecodeError:
+                pass  # bytes that are not UTF-8: not ours, a miss, overwritten below
             else:
                 self._down = False
                 if raw is not None:
@@ -243,20 +331,21 @@ class QueryCache(_CacheAside):
                     except ValueError:
                         pass  # not ours: a miss, overwritten below
                     else:
-                        self.stats.hits += 1
-                        return value
+                        # Ours is a list of row dicts; other JSON (a number, an object) is foreign.
+                        if type(value) is list and (not value or type(value[0]) is dict):
+                            self.stats.hits += 1
+                            return value
         self.stats.misses += 1
         text = to_json(self._db_rows(sql, tuple(params)))
-        if len(text.encode()) > self.max_bytes:
-            self.stats.not_cached += 1
-        else:
-            self._cache_write(lambda: self.cache.set(key, text, ex=self.ttl))
+        if not self._too_big(key, len(text.encode())):
+            self._cache_write(key, lambda: self.cache.set(key, text, ex=self.ttl))
         return json.loads(text)
 
     def invalidate(self, sql: str, params=()) -> bool:
-        """Delete the cached result now (instead of waiting for the TTL). False if the cache is down."""
+        """Delete the cached result now (instead of waiting for the TTL). False if the cache is down
+        (then it is deleted as soon as the cache answers again)."""
         key = self.key(sql, params)
-        return self._cache_write(lambda: self.cache.delete(key))
+        return self._cache_write(key, lambda: self.cache.delete(key))
 
 
 class RecordCache(_CacheAside):
@@ -270,8 +359,8 @@ class RecordCache(_CacheAside):
 
     def __init__(self, cache, db, *, table: str = "planet", columns=("id", "name"), id_column: str = "id",
                  ttl: int = 300, negative_ttl: int = 10, id_type=int, stats: CacheStats | None = None,
-                 retry_after: float = 1.0):
-        super().__init__(cache, db, ttl=ttl, stats=stats, retry_after=retry_after)
+                 retry_after: float = 1.0, max_bytes: int = MAX_VALUE_BYTES):
+        super().__init__(cache, db, ttl=ttl, stats=stats, retry_after=retry_after, max_bytes=max_bytes)
         if id_column not in columns:
             raise ValueError(f"id_column {id_column!r} must be one of the columns {columns}")
         self.table, self.columns, self.id_column = table, tuple(columns), id_column
@@ -281,25 +370,34 @@ class RecordCache(_CacheAside):
         self._select = f"SELECT {cols} FROM {_identifier(table)} WHERE {_identifier(id_column)}=%s"
 
     def _id(self, id):
+        """The id as id_type; refused (ValueError) if converting would change it: 12.7 is not
+        planet 12, True is not planet 1, and '10 OR 1=1' is not an id at all."""
         try:
-            return self.id_type(id)
+            converted = self.id_type(id)
         except (TypeError, ValueError):
-            raise ValueError(f"{self.table} id must be {self.id_type.__name__}, not {id!r}") from None
+            converted = None
+        changed = isinstance(converted, numbers.Number) and not isinstance(id, (str, bytes)) and converted != id
+        if converted is None or isinstance(id, bool) or changed:
+            shown = repr(id) if len(repr(id)) <= 60 else repr(id)[:57] + "..."
+            raise ValueError(f"{self.table} id must be {self.id_type.__name__}, not {shown}") from None
+        return converted
 
     def key(self, id) -> str:
-        return record_key(self.table, self._id(id))
+        return _check_key(record_key(self.table, self._id(id)))
 
     def get(self, id) -> dict | None:
         """The row as a dict, or None if there is no such id (remembered for negative_ttl seconds)."""
         id = self._id(id)
-        key = record_key(self.table, id)
+        key = _check_key(record_key(self.table, id))
         if self._cache_usable():
             try:
                 fields = self.cache.hgetall(key)
             except CACHE_DOWN as exc:
                 self._cache_failed(exc)
-            except redis.ResponseError:
-                pass  # another type under this key: a miss, overwritten below
+            except redis.ResponseError as exc:
+                _refuse_misconfigured(exc)  # else another type under this key: a miss, overwritten below
+            except UnicodeDecodeError:
+                pass  # bytes that are not UTF-8: not ours, a miss, overwritten below
             else:
                 self._down = False
                 if fields.keys() == self._fields:
@@ -330,6 +428,9 @@ class RecordCache(_CacheAside):
             mapping, ttl = {MISSING_FIELD: "1"}, self.negative_ttl
         else:
             mapping, ttl = {name: to_json(value) for name, value in row.items()}, self.ttl
+            if self._too_big(key, sum(len(f.encode()) + len(v.encode()) for f, v in mapping.items())):
+                self._cache_write(key, lambda: self.cache.delete(key))  # no older copy may stay
+                return
 
         def write():
             with self.cache.pipeline(transaction=True) as tx:
@@ -338,7 +439,7 @@ class RecordCache(_CacheAside):
                 tx.expire(key, ttl)
                 tx.execute()
 
-        self._cache_write(write)
+        self._cache_write(key, write)
 
     def _write_db(self, record: dict) -> object:
         id = self._id(record[self.id_column])
@@ -370,5 +471,7 @@ class RecordCache(_CacheAside):
         return self.invalidate(id)
 
     def invalidate(self, id) -> bool:
+        """Delete the cached row now. False if the cache is down (then it is deleted as soon as
+        the cache answers again)."""
         key = self.key(id)
-        return self._cache_write(lambda: self.cache.delete(key))
+        return self._cache_write(key, lambda: self.cache.delete(key))

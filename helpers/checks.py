@@ -60,7 +60,7 @@ def check_database(settings: Settings) -> Check:
             cur.execute("SELECT COUNT(*) AS n FROM planet")
             rows = cur.fetchone()["n"]
     except Exception as e:  # noqa: BLE001
-        return Check("database", "FAIL", str(e))
+        return Check("database", "FAIL", str(e) + _db_fix(e))
     engine = "MariaDB" if "mariadb" in version.lower() else "MySQL"
     return Check("database", "OK", f"{engine} {major_minor(version)}, `{settings.db_name}.planet` has {rows} rows")
 
@@ -79,6 +79,14 @@ def check_aws(settings: Settings) -> Check:
     if settings.mode == "local":
         return Check("aws", "OK", f"emulator at {settings.aws_endpoint_url} (account {account}, region {settings.region})")
     return Check("aws", "OK", f"credentials work (account ending {account[-4:]}, region {settings.region})")
+
+
+def _db_fix(exc: Exception) -> str:
+    """The fix for a failure after connecting (a missing table, say); a LabConnectionError names its own."""
+    from helpers.errors import FIXES, LabConnectionError, classify_db
+
+    key = None if isinstance(exc, LabConnectionError) else classify_db(exc)
+    return f" -> fix: {FIXES[key]}" if key else ""
 
 
 def run_checks(settings: Settings) -> list[Check]:

@@ -14,10 +14,11 @@ LOCAL_TIMEOUT, LOCAL_DELAY = 15, 1
 
 # Which state-file keys describe which resource, so a deleted resource's entries are cleared.
 STATE_KEYS = {
-    NAMES.cache_id: ("cache_id", "cache_endpoint", "cache_port", "redis_url"),
+    NAMES.cache_id: ("cache_id", "cache_endpoint", "cache_port", "redis_url", "cache_node_type", "cache_created_at"),
+    NAMES.tls_cache_id: ("tls_cache_id", "tls_cache_endpoint", "tls_cache_node_type", "tls_cache_created_at"),
     NAMES.subnet_group: ("subnet_group",),
     NAMES.cache_sg: ("cache_sg_id",),
-    NAMES.client_name: ("instance_id", "ami_id"),
+    NAMES.client_name: ("instance_id", "ami_id", "instance_type", "instance_created_at"),
     NAMES.client_sg: ("client_sg_id",),
 }
 # Notebook 04 records the database; every key it writes starts with one of these.

@@ -33,6 +33,7 @@ class Names:
     cache_id: str = "lab-redis"
     cache_node_type: str = "cache.t4g.micro"
     cache_sg: str = "SG-RedisCache"
+    tls_cache_id: str = "lab-redis-tls"  # notebook 02's hardened variant (TLS + AUTH token)
     subnet_group: str = "redis-subnet-group"
     db_id: str = "lab-mysql"
     db_class: str = "db.t4g.micro"

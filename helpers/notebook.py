@@ -34,6 +34,10 @@ def setup(echo=print) -> Settings:
 
         ensure_running(echo=lambda line: None)
     settings = load_settings()
+    if settings.mode == "aws":
+        from helpers.region import check_region
+
+        check_region(settings)  # a region mismatch would surface later as a connection timeout
     export_for_boto3(settings)
     echo(WHERE[settings.mode].format(region=settings.region))
     return settings

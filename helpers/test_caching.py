@@ -12,8 +12,8 @@ import pymysql
 import pytest
 import redis
 
-from helpers.caching import (CacheStats, CacheUnavailableWarning, DatabaseUnavailable, QueryCache,
-                             RecordCache, query_key, record_key)
+from helpers.caching import (CacheStats, CacheUnavailableWarning, DatabaseUnavailable, NotCachedWarning,
+                             QueryCache, RecordCache, query_key, record_key)
 from helpers.connections import cache_client, db_connection
 from helpers.seed import PLANETS
 
@@ -88,6 +88,7 @@ def test_query_miss_then_hit_returns_the_tutorials_planets(cache, db, prefix):
     assert 0 < cache.ttl(key) <= 30
 
 
+@pytest.mark.badinput
 def test_query_null_non_ascii_decimal_and_date_are_the_same_on_hit_and_miss(cache, db, scratch, prefix):
     qc = QueryCache(cache, db, prefix=prefix)
     sql = f"SELECT * FROM `{scratch}` ORDER BY id"
@@ -130,6 +131,7 @@ def test_query_keys_are_bounded_readable_and_differ_by_params(prefix, cache, db)
     assert qc.key("SELECT %s", [1]) == qc.key("SELECT %s", (1,)) == query_key("SELECT %s", (1,), prefix)
 
 
+@pytest.mark.badinput
 def test_query_params_cannot_inject_sql(cache, db, scratch, prefix):
     qc = QueryCache(cache, db, prefix=prefix)
     hostile = "x' OR '1'='1"
@@ -140,12 +142,14 @@ def test_query_params_cannot_inject_sql(cache, db, scratch, prefix):
         assert cur.fetchone()["n"] >= 8
 
 
+@pytest.mark.badinput
 def test_query_sql_with_a_literal_percent_and_no_params(cache, db, prefix):
     qc = QueryCache(cache, db, prefix=prefix)
     rows = qc.fetch("SELECT name FROM planet WHERE name LIKE 'M%' ORDER BY id")
     assert rows == [{"name": "Mercury"}, {"name": "Mars"}]
 
 
+@pytest.mark.badinput
 @pytest.mark.parametrize("foreign", ["not json", "\x80\x81 binary-ish", "hash"])
 def test_query_foreign_data_under_the_key_is_a_miss_and_is_overwritten(cache, db, prefix, foreign):
     qc = QueryCache(cache, db, prefix=prefix)
@@ -160,10 +164,12 @@ def test_query_foreign_data_under_the_key_is_a_miss_and_is_overwritten(cache, db
     assert cache.get(key) == '[{"name":"Earth"}]'
 
 
+@pytest.mark.badinput
 def test_query_result_larger_than_max_bytes_is_served_not_stored(cache, db, prefix):
     qc = QueryCache(cache, db, prefix=prefix, max_bytes=50)
     sql = "SELECT * FROM planet WHERE id BETWEEN 10 AND 17"
-    assert len(qc.fetch(sql)) == 8
+    with pytest.warns(NotCachedWarning, match="over max_bytes=50"):
+        assert len(qc.fetch(sql)) == 8
     assert cache.exists(qc.key(sql)) == 0 and qc.stats.not_cached == 1
 
 
@@ -180,6 +186,7 @@ def test_record_miss_writes_hash_and_ttl_in_one_multi(cache, db, scratch):
     assert row == {"id": 1, "name": "Mercury", "note": None, "price": None, "born": None}
 
 
+@pytest.mark.badinput
 def test_record_null_and_non_ascii_round_trip_identically(cache, db, scratch):
     rc = records(cache, db, scratch)
     for id in (1, 2):
@@ -227,6 +234,7 @@ def test_record_without_negative_cache_stores_nothing_for_a_missing_id(cache, db
     assert rc.stats.db_queries == 2 and not cache.exists(record_key(scratch, 98))
 
 
+@pytest.mark.badinput
 @pytest.mark.parametrize("bad", ["10 OR 1=1", "1; DROP TABLE planet", None, "1e3"])
 def test_record_ids_cannot_inject_sql(cache, db, scratch, bad):
     rc = records(cache, db, scratch)
@@ -235,11 +243,13 @@ def test_record_ids_cannot_inject_sql(cache, db, scratch, bad):
     assert rc.stats.db_queries == 0
 
 
+@pytest.mark.badinput
 def test_record_identifiers_are_checked(cache, db):
     with pytest.raises(ValueError, match="identifier"):
         RecordCache(cache, db, table="planet; DROP TABLE planet")
 
 
+@pytest.mark.badinput
 @pytest.mark.parametrize("foreign", ["tutorial-hash", "string", "partial-hash"])
 def test_record_foreign_data_is_a_miss_and_is_overwritten(cache, db, scratch, foreign):
     rc = records(cache, db, scratch)
@@ -283,11 +293,13 @@ def test_update_invalidates_on_write(cache, db, scratch):
     assert rc.get(1)["name"] == "Hermes"
 
 
+@pytest.mark.badinput
 def test_save_refuses_unknown_columns(cache, db, scratch):
     with pytest.raises(ValueError, match="not columns"):
         records(cache, db, scratch).save({"id": 1, "name": "x", "mass": 3})
 
 
+@pytest.mark.badinput
 def test_a_client_returning_bytes_is_refused(lab_settings, db):
     raw = redis.Redis.from_url(lab_settings.redis_url)  # decode_responses=False
     with pytest.raises(ValueError, match="decode_responses=True"):
@@ -304,6 +316,7 @@ def test_shared_stats_count_both_patterns(cache, db, scratch, prefix):
 
 # -- failures: the cache down (fail open), the database down (clear error, hits still served)
 
+@pytest.mark.faults
 def test_cache_down_both_patterns_fall_back_to_the_database(db, scratch):
     dead = cache_client(f"redis://127.0.0.1:{free_port()}/0", check=False)
     stats = CacheStats()
@@ -324,6 +337,7 @@ def test_cache_down_both_patterns_fall_back_to_the_database(db, scratch):
     assert stats.cache_errors >= 5 and stats.hits == 0 and stats.misses == 3
 
 
+@pytest.mark.faults
 def test_cache_down_is_not_asked_again_within_retry_after(db):
     dead = cache_client(f"redis://127.0.0.1:{free_port()}/0", check=False)
     qc = QueryCache(dead, db, retry_after=60)
@@ -334,6 +348,7 @@ def test_cache_down_is_not_asked_again_within_retry_after(db):
     assert qc.stats.cache_errors == 1 and qc.stats.db_queries == 5
 
 
+@pytest.mark.faults
 def test_cache_back_after_an_outage_repopulates(db, tmp_path):
     """A Valkey of this test's own, stopped and started again on the same port."""
     server = shutil.which("valkey-server") or shutil.which("redis-server")
@@ -375,6 +390,7 @@ def test_cache_back_after_an_outage_repopulates(db, tmp_path):
         proc.wait(10)
 
 
+@pytest.mark.faults
 def test_database_down_hits_are_served_and_a_miss_names_the_fix(cache, lab_settings, prefix):
     conn = db_connection(lab_settings)
     qc = QueryCache(cache, conn, prefix=prefix)
@@ -394,6 +410,7 @@ def test_database_down_hits_are_served_and_a_miss_names_the_fix(cache, lab_setti
     assert time.monotonic() - t0 < 5
 
 
+@pytest.mark.faults
 def test_a_lost_database_connection_is_reopened_once(cache, db, lab_settings, prefix):
     qc = QueryCache(cache, db, prefix=prefix)
     with db_connection(lab_settings) as admin, admin.cursor() as cur:
@@ -401,6 +418,7 @@ def test_a_lost_database_connection_is_reopened_once(cache, db, lab_settings, pr
     assert qc.fetch("SELECT name FROM planet WHERE id = 16") == [{"name": "Uranus"}]
 
 
+@pytest.mark.badinput
 def test_sql_mistakes_are_not_reported_as_an_outage(cache, db, prefix):
     qc = QueryCache(cache, db, prefix=prefix)
     with pytest.raises(pymysql.err.OperationalError, match="Unknown column"):

@@ -15,6 +15,7 @@ def dead_port():
         return s.getsockname()[1]
 
 
+@pytest.mark.badinput
 def test_cache_on_a_dead_port_fails_fast_with_the_fix():
     t0 = time.monotonic()
     with pytest.raises(LabConnectionError, match="nothing listens") as err:
@@ -23,6 +24,7 @@ def test_cache_on_a_dead_port_fails_fast_with_the_fix():
     assert err.value.kind == "refused"
 
 
+@pytest.mark.badinput
 def test_database_on_a_dead_port_fails_fast_with_the_fix(lab_settings):
     settings = Settings(**{**vars(lab_settings), "db_port": dead_port()})
     t0 = time.monotonic()
@@ -31,6 +33,7 @@ def test_database_on_a_dead_port_fails_fast_with_the_fix(lab_settings):
     assert time.monotonic() - t0 < 5
 
 
+@pytest.mark.badinput
 def test_wrong_database_password_says_check_db_pass(lab_settings):
     settings = Settings(**{**vars(lab_settings), "db_pass": "wrong"})
     with pytest.raises(LabConnectionError, match="DB_PASS") as err:

@@ -89,3 +89,16 @@ def test_running_cost():
 
     assert running_cost("cache.t4g.micro", "2026-01-01T00:00:00+00:00",
                         now=datetime(2026, 1, 1, 10, tzinfo=timezone.utc)) == pytest.approx(0.2)
+
+
+def test_aws_mode_with_nobody_to_ask_refuses_and_names_lab_confirm(monkeypatch):
+    """Run All in a headless kernel (nbclient, nbconvert): input() cannot ask. Nothing is created,
+    and the message says how to confirm there."""
+    monkeypatch.delenv("LAB_CONFIRM", raising=False)
+
+    def no_stdin(prompt):
+        raise NotImplementedError("raw_input was called, but this frontend does not support input requests.")
+
+    for ask in (no_stdin, lambda prompt: (_ for _ in ()).throw(EOFError())):
+        with pytest.raises(NotConfirmed, match="nothing was created.*set LAB_CONFIRM=lab-redis"):
+            confirm_billable(settings("aws"), "lab-redis", {"lab-redis": "cache.t4g.micro"}, ask=ask)
