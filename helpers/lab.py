@@ -71,6 +71,17 @@ def port_open(port: int, timeout: float = 0.5) -> bool:
         return False
 
 
+def port_released(port: int, grace: float = 2.0) -> bool:
+    """True once nothing listens on the port. A process that was just killed closes its
+    sockets a moment after its command line disappears, so give it a short grace."""
+    deadline = time.monotonic() + grace
+    while port_open(port, timeout=0.2):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
 def process_cmdline(pid: int) -> str | None:
     """The command line of a live process, or None if there is none."""
     try:
@@ -414,7 +425,7 @@ class Lab:
                 if svc.owned_pid() and port and svc.ready(port):
                     continue
                 svc.stop()  # a hung or stale process of ours, if any
-                if not port or port_open(port):
+                if not port or not port_released(port):
                     port = free_port()  # first start, or someone else took our old port
                 ports[svc.name] = port
             self.paths.ports_file.write_text(json.dumps(ports, indent=2) + "\n")
