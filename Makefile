@@ -31,8 +31,9 @@ status:
 down:
 	@if [ -x $(BIN)/python ]; then $(BIN)/python -m helpers.lab down; else echo "no .venv: nothing to stop"; fi
 
+# The venv's bin goes first on PATH, so `python` in a JupyterLab terminal is the lab's Python.
 lab: up
-	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 $(JUPYTER_ROOT) notebooks/00-start-here.ipynb
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 $(JUPYTER_ROOT) notebooks/00-start-here.ipynb
 
 # Unit tests, notebook hygiene, the browser test (tests/browser), then strict nbval over every
 # notebook in order.

@@ -24,5 +24,5 @@ def test_toc_and_links_come_from_the_files(tmp_path):
     _nb(tmp_path / "00-a.ipynb", "Ay")
     (tmp_path / "scratch.ipynb").write_text("{}")
     assert notebook_titles(tmp_path) == [("00-a.ipynb", "Ay"), ("01-b.ipynb", "Bee")]
-    assert toc_markdown(tmp_path) == "1. [Ay](00-a.ipynb)\n2. [Bee](01-b.ipynb)"
+    assert toc_markdown(tmp_path) == "- 00 [Ay](00-a.ipynb)\n- 01 [Bee](01-b.ipynb)"
     assert prev_next_markdown("01-b.ipynb", tmp_path) == "← [Ay](00-a.ipynb)"

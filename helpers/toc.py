@@ -21,7 +21,8 @@ def notebook_titles(folder: Path = NOTEBOOKS) -> list[tuple[str, str]]:
 
 
 def toc_markdown(folder: Path = NOTEBOOKS) -> str:
-    return "\n".join(f"{i}. [{title}]({name})" for i, (name, title) in enumerate(notebook_titles(folder), 1))
+    # Numbered by the file's own prefix (00…99), so the list and the file browser agree.
+    return "\n".join(f"- {name[:2]} [{title}]({name})" for name, title in notebook_titles(folder))
 
 
 def prev_next_markdown(current: str, folder: Path = NOTEBOOKS) -> str:
