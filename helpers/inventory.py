@@ -70,6 +70,9 @@ def describe(arn: str, *, ec2, elasticache, rds) -> LabResource | None:
         if (service, kind) == ("elasticache", "subnetgroup"):
             elasticache.describe_cache_subnet_groups(CacheSubnetGroupName=ident)
             return LabResource("cache subnet group", ident, "exists", FREE)
+        if (service, kind) == ("elasticache", "parametergroup"):  # notebook 07's lab-eviction
+            elasticache.describe_cache_parameter_groups(CacheParameterGroupName=ident)
+            return LabResource("cache parameter group", ident, "exists", FREE)
         if (service, kind) == ("rds", "db"):
             state = rds.describe_db_instances(DBInstanceIdentifier=ident)["DBInstances"][0]["DBInstanceStatus"]
             return LabResource("database", ident, state, BILLED, _billed_note(state))

@@ -37,3 +37,9 @@ def test_the_command_line_prints_the_current_modes_lines(lab_settings):
                          cwd=PROJECT_ROOT, env={"PATH": "/usr/bin:/bin", "LAB_DIR": str(lab_dir())})
     assert out.returncode == 0, out.stderr
     assert out.stdout.startswith(("local mode: nothing is billed", "The state file records no billable"))
+
+
+def test_the_client_instance_counts_from_notebook_01s_keys():
+    state = {"instance_created_at": "2026-01-01T08:00:00+00:00", "instance_type": "t3.micro"}
+    [(name, size, hours, usd)] = costs_so_far(state, NOW)
+    assert (name, size, hours) == ("RedisClient-AL2023", "t3.micro", 2.0) and usd > 0

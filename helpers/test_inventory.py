@@ -16,6 +16,8 @@ AL2023 = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
     ("arn:aws:elasticache:ap-south-1:123456789012:replicationgroup:lab-redis",
      ("elasticache", "replicationgroup", "lab-redis")),
     ("arn:aws:rds:ap-south-1:123456789012:db:lab-mysql", ("rds", "db", "lab-mysql")),
+    ("arn:aws:elasticache:ap-south-1:123456789012:parametergroup:lab-eviction",
+     ("elasticache", "parametergroup", "lab-eviction")),
 ])
 def test_split_arn(arn, parts):
     assert split_arn(arn) == parts
@@ -92,3 +94,18 @@ def test_an_unknown_kind_counts_as_billed(clients):
     [resource] = lab_resources([arn], ec2=clients["ec2"], elasticache=clients["elasticache"],
                                rds=clients["rds"])
     assert resource.cost == BILLED and "check it" in resource.note
+
+
+def test_a_parameter_group_is_free_and_drops_out_once_deleted(clients):
+    """Notebook 07's lab-eviction: known, free of charge, and gone after its delete."""
+    elasticache = clients["elasticache"]
+    name = f"test-{uuid.uuid4().hex[:8]}"
+    arn = elasticache.create_cache_parameter_group(
+        CacheParameterGroupName=name, CacheParameterGroupFamily="redis7", Description="unit test",
+        Tags=lab_tags())["CacheParameterGroup"]["ARN"]
+    try:
+        found = lab_resources([arn], ec2=clients["ec2"], elasticache=elasticache, rds=clients["rds"])
+        assert found == [LabResource("cache parameter group", name, "exists", FREE)]
+    finally:
+        elasticache.delete_cache_parameter_group(CacheParameterGroupName=name)
+    assert lab_resources([arn], ec2=clients["ec2"], elasticache=elasticache, rds=clients["rds"]) == []
