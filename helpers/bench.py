@@ -256,10 +256,9 @@ def parser_name() -> str:
 def run_suite(settings, sizes: Sizes, tick=lambda n: None) -> dict:
     """All measurements with this process's redis-py protocol code (hiredis or pure Python)."""
     from helpers.connections import cache_client, db_connection
-    from helpers.db_endpoint import database_settings
 
     cache = cache_client(settings.redis_url)
-    db = db_connection(database_settings(settings))
+    db = db_connection(settings)
     try:
         result = {"parser": parser_name(),
                   "hit_overhead": _hit_overhead(cache, db, sizes, tick),
@@ -282,7 +281,6 @@ def machine(settings) -> dict:
     import redis
 
     from helpers.connections import cache_client, db_connection
-    from helpers.db_endpoint import database_settings
 
     model = platform.processor() or platform.machine()
     try:
@@ -298,7 +296,7 @@ def machine(settings) -> dict:
     cache = cache_client(settings.redis_url)
     info = cache.info("server")
     cache.close()
-    db = db_connection(database_settings(settings))
+    db = db_connection(settings)
     with db.cursor() as cur:
         cur.execute("SELECT VERSION() AS v")
         db_version = cur.fetchone()["v"]
@@ -341,9 +339,8 @@ def run(settings, sizes: Sizes = Sizes(), out: Path | None = None, echo=print) -
     from helpers.config import lab_dir
     from helpers.connections import db_connection
     from helpers.dataset import EXOPLANETS, OBSERVATIONS, VERSION, ensure_dataset
-    from helpers.db_endpoint import database_settings
 
-    db = db_connection(database_settings(settings))
+    db = db_connection(settings)
     try:
         with tqdm(total=EXOPLANETS + OBSERVATIONS, desc="data set", unit="row", leave=False) as bar:
             ensure_dataset(db, progress=bar.update)

@@ -98,8 +98,14 @@ def _answers_plain_text(url: str) -> bool:
 
 
 def db_connection(settings: Settings | None = None, **kwargs) -> pymysql.connections.Connection:
-    """A PyMySQL connection with dict rows (as the tutorial prints them) and autocommit."""
-    s = settings or load_settings()
+    """A PyMySQL connection with dict rows (as the tutorial prints them) and autocommit.
+
+    In aws mode the password comes from the RDS-managed secret notebook 04 recorded, so every
+    caller (the checks, the bench, the data set) reaches RDS without handling the secret itself.
+    """
+    from helpers.db_endpoint import database_settings
+
+    s = database_settings(settings or load_settings())
     if not s.db_host:
         raise ConfigError("DB_HOST is not set: in aws mode run notebook 04 first; "
                           "in byo mode export DB_HOST, DB_USER, DB_PASS and DB_NAME")

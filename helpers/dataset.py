@@ -108,10 +108,9 @@ def main() -> int:
     from tqdm import tqdm
 
     from helpers.connections import db_connection
-    from helpers.db_endpoint import database_settings
     from helpers.config import load_settings
 
-    conn = db_connection(database_settings(load_settings()))
+    conn = db_connection(load_settings())
     try:
         with tqdm(total=EXOPLANETS + OBSERVATIONS, unit="rows", desc="data set") as bar:
             loaded = ensure_dataset(conn, progress=bar.update)
